@@ -1,0 +1,5 @@
+"""`deps` namespace (being implemented)."""
+
+from invoke import Collection
+
+ns = Collection("deps")

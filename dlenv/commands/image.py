@@ -1,0 +1,5 @@
+"""`image` namespace (being implemented)."""
+
+from invoke import Collection
+
+ns = Collection("image")
