@@ -1,0 +1,1 @@
+"""Host setup and diagnosis: plans and wrappers around scripts/host/."""
