@@ -1,6 +1,7 @@
 """`host.doctor`: diagnose a GPU container host, read-only, with the fix for each problem."""
 
-from invoke import Context, task
+from invoke.context import Context
+from invoke.tasks import task
 
 from dlenv.commands import user_errors
 from dlenv.host.doctor import run_doctor
@@ -15,5 +16,5 @@ from dlenv.host.doctor import run_doctor
 )
 @user_errors
 def doctor(c: Context, engine: str | None = None, json: bool = False, probe: bool = False) -> None:
-    """Diagnose the GPU host read-only; exit 1 if a check fails (no GPU: GPU checks skip, exit 0)."""
+    """Diagnose the GPU host read-only; exit 1 if a check fails (no GPU: checks skip, exit 0)."""
     raise SystemExit(run_doctor(engine, json=json, probe=probe))
