@@ -8,6 +8,7 @@
 #   info: TEXT     a fact about the host
 #   warn: TEXT     a soft problem; the step goes on
 #   reboot: TEXT   a reboot is needed before the next steps can work
+#   check: CMD     (verify, dry-run) a read-only check that would run
 #   ERROR: TEXT    (stderr) a refusal or failure; the script exits 1
 #
 # Functions:
@@ -25,7 +26,9 @@
 #   ensure_dir PATH MODE    create directory PATH as root unless present
 #   remove_file PATH        delete PATH as root if present
 #   move_file SRC DEST      rename SRC to DEST as root
+#   install_file SRC DEST MODE   copy SRC to DEST with MODE as root
 #   parse_common_args ARGS  handle --dry-run and -h/--help; leaves the rest in REST_ARGS
+#   user_c CMD              like sh_c, but as the invoking user (no sudo)
 
 command_exists() {
 	command -v "$1" >/dev/null 2>&1
@@ -121,6 +124,12 @@ move_file() {
 	_as_root mv "$(host_path "$1")" "$(host_path "$2")" || die "could not move $1 to $2"
 }
 
+install_file() {
+	printf '+ install -m %s %s %s\n' "$3" "$1" "$2"
+	is_dry_run && return 0
+	_as_root install -m "$3" "$(host_path "$1")" "$(host_path "$2")" || die "could not install $2"
+}
+
 parse_common_args() {
 	REST_ARGS=()
 	while [ $# -gt 0 ]; do
@@ -135,4 +144,16 @@ parse_common_args() {
 		shift
 	done
 	export DLENV_DRY_RUN
+}
+
+# user_c CMD: like sh_c, but runs as the invoking user (rootless engines configure $HOME).
+user_c() {
+	printf '+ %s\n' "$*"
+	is_dry_run && return 0
+	local status=0
+	sh -c "$*" || status=$?
+	if [ "$status" -ne 0 ]; then
+		printf 'ERROR: command failed (exit %s): %s\n' "$status" "$*" >&2
+		exit "$status"
+	fi
 }

@@ -16,7 +16,8 @@
 #   is_wsl                      true inside WSL (/proc/version or osrelease mentions Microsoft)
 #   nvidia_gpus                 one line per NVIDIA display device (vendor 10de, class 03xx):
 #                               "<pci-slot> <device-id> <name>"; `lspci -nn`, else /sys/bus/pci
-#   has_nvidia_gpu              true when nvidia_gpus prints anything
+#   has_nvidia_gpu              true when nvidia_gpus prints anything, or inside WSL when the
+#                               Windows driver is exposed (/usr/lib/wsl/lib/nvidia-smi)
 #   gpu_kernel_module_flavor    open | proprietary | none: open when every GPU is Turing or newer
 #                               (device id >= 0x1e00); $NVIDIA_KERNEL_MODULE=open|proprietary wins
 #   secure_boot_state           enabled | disabled | unsupported (`mokutil --sb-state`, else efivars)
@@ -174,6 +175,10 @@ nvidia_gpus() {
 }
 
 has_nvidia_gpu() {
+	if is_wsl; then
+		[ -e "$(host_path /usr/lib/wsl/lib/nvidia-smi)" ]
+		return
+	fi
 	[ -n "$(nvidia_gpus)" ]
 }
 
