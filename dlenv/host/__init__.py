@@ -1,1 +1,1 @@
-"""Host setup and diagnosis: plans and wrappers around scripts/host/."""
+"""Host setup: plan (which step scripts, which flags, what their dry-run says) and run them."""
