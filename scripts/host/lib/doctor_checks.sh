@@ -528,7 +528,7 @@ check_docker_context() { # FM-2 (snap, Docker Desktop)
 		return
 	fi
 	local binary context
-	binary=$(readlink -f "$(command -v docker)")
+	binary=$(host_name_of "$(readlink -f "$(command -v docker)")")
 	case $binary in
 	/snap/*)
 		report docker-context fail "docker is the snap package ($binary): the NVIDIA toolkit does not support it (could not select device driver \"\" with capabilities: [[gpu]])" \
