@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Context, task
+from invoke.context import Context
+from invoke.tasks import task
 
 from dlenv.ci_matrix import ci_entries, render
 from dlenv.commands import user_errors

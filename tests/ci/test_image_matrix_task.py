@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from invoke import Collection, Program
+from invoke.collection import Collection
+from invoke.program import Program
 
 from dlenv.commands.image_matrix import matrix
 
