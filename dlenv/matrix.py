@@ -199,6 +199,8 @@ class _Checker:
         return tuple(value)
 
     def python_version(self, value: Any, path: tuple[str, ...]) -> str:
+        if isinstance(value, float):
+            raise self.fail(path, f"{value} is a number, not a version", 'quote it, e.g. "3.10"')
         version = self.string(value, path)
         assert version is not None
         if not PYTHON_VERSION.match(version):

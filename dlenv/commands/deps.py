@@ -12,6 +12,7 @@ from dlenv.runner import run_plan
 
 
 @task(
+    auto_shortflags=False,
     help={
         "cuda": "only this CUDA line (default: every line in images/matrix.yaml)",
         "python": "only this Python version (default: every Python the line declares)",
