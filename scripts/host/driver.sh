@@ -50,7 +50,7 @@ install_apt_driver() {
 	else
 		ok "signing key $CUDA_KEYRING is present"
 	fi
-	write_file "/etc/apt/sources.list.d/cuda-$repo.list" 0644 <<LIST
+	add_apt_source "cuda-$repo.list" <<LIST
 deb [signed-by=$CUDA_KEYRING] $CUDA_REPO_BASE/$repo/x86_64/ /
 LIST
 	install_packages "linux-headers-$(uname -r)" dkms
@@ -65,7 +65,6 @@ LIST
 			mok_enroll "$DKMS_MOK"
 		fi
 	fi
-	_APT_UPDATED=0
 	install_packages "$(driver_package)"
 }
 

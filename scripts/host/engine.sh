@@ -32,7 +32,7 @@ docker_repo_apt() {
 	local keyring=/etc/apt/keyrings/docker.asc
 	install_packages ca-certificates curl gnupg
 	fetch_key "$DOCKER_URL/$DISTRO_FAMILY/gpg" "$keyring" "$DOCKER_KEY_FINGERPRINT"
-	write_file /etc/apt/sources.list.d/docker.list 0644 <<LIST
+	add_apt_source docker.list <<LIST
 deb [arch=$(deb_arch) signed-by=$keyring] $DOCKER_URL/$DISTRO_FAMILY $DISTRO_CODENAME stable
 LIST
 }

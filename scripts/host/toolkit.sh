@@ -34,7 +34,7 @@ apt_repo() {
 	for list in libnvidia-container.list nvidia-docker.list nvidia-container-runtime.list; do
 		remove_file "/etc/apt/sources.list.d/$list"
 	done
-	write_file /etc/apt/sources.list.d/nvidia-container-toolkit.list 0644 <<LIST
+	add_apt_source nvidia-container-toolkit.list <<LIST
 deb [signed-by=$KEYRING] $REPO_URL/stable/deb/$(deb_arch) /
 LIST
 }
@@ -81,7 +81,7 @@ apt)
 	apt_repo
 	pins=()
 	for pkg in "${PACKAGES[@]}"; do pins+=("$pkg=$VERSION"); done
-	sh_c "apt-get update"
+	_apt_update
 	sh_c "DEBIAN_FRONTEND=noninteractive apt-get install -y ${pins[*]}"
 	;;
 dnf)

@@ -53,8 +53,16 @@ podman)
 esac
 
 if has_nvidia_gpu; then
-	if ! is_wsl; then
-		check "NVIDIA driver loaded" "cat $(host_path /proc/driver/nvidia/version)"
+	if is_dry_run; then
+		is_wsl || printf 'check: %s\n' "cat /proc/driver/nvidia/version"
+	elif ! is_wsl; then
+		loaded=$(nvidia_driver_version)
+		if [ -n "$loaded" ]; then
+			ok "NVIDIA driver $loaded is loaded"
+		else
+			printf 'FAIL: NVIDIA driver loaded: /proc/driver/nvidia/version is missing (reboot after installing the driver)\n'
+			FAILED+=("driver")
+		fi
 	fi
 	check "nvidia-smi works on the host" "nvidia-smi"
 	check "a $ENGINE container sees the GPU" "$gpu_run"

@@ -161,3 +161,45 @@ def test_janitor_fails_when_an_image_stays(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "could not remove image sha256:stuck" in result.stderr
+
+
+def test_push_image_pushes_every_tag_of_the_tested_image(tmp_path: Path) -> None:
+    docker_log = fake_command(
+        tmp_path,
+        "docker",
+        '[[ $1 == images ]] && printf "dl-env:full-cuda12.8-py3.12\\n<none>:<none>\\n"; exit 0',
+    )
+
+    result = run(
+        "push-image.sh",
+        "ghcr.io/owner/",
+        "full",
+        "12.8",
+        "3.12",
+        env={"PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    calls = docker_log.read_text().splitlines()
+    assert "--filter label=io.dl-env.variant=full --filter label=io.dl-env.cuda=12.8" in calls[0]
+    assert calls[1:] == [
+        "tag dl-env:full-cuda12.8-py3.12 ghcr.io/owner/dl-env:full-cuda12.8-py3.12",
+        "push --quiet ghcr.io/owner/dl-env:full-cuda12.8-py3.12",
+    ]
+
+
+def test_push_image_refuses_when_nothing_was_built(tmp_path: Path) -> None:
+    docker_log = fake_command(tmp_path, "docker", "exit 0")
+
+    result = run(
+        "push-image.sh",
+        "ghcr.io/owner",
+        "full",
+        "12.8",
+        "3.12",
+        env={"PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
+
+    assert result.returncode == 1
+    assert "no image labelled full / CUDA 12.8 / Python 3.12; build it first" in result.stderr
+    assert len(docker_log.read_text().splitlines()) == 1  # the lookup, no tag or push

@@ -248,10 +248,15 @@ def test_images_publish_only_from_the_default_branch(
     assert bool(evaluate(workflow["env"]["PUBLISH"], context)) is publish
     steps = workflow["jobs"]["build"]["steps"]
     pushing = [
-        s for s in steps if "--push" in s.get("run", "") or "login-action" in s.get("uses", "")
+        s
+        for s in steps
+        if "push-image.sh" in s.get("run", "") or "login-action" in s.get("uses", "")
     ]
     assert len(pushing) == 2
     assert all(s["if"] == "env.PUBLISH == 'true'" for s in pushing)
+    build = next(s["run"] for s in steps if "invoke image.build" in s.get("run", ""))
+    # The build cache is written only when publishing: pull requests read it, never write it.
+    assert "if [[ $PUBLISH == true ]]; then args+=(--cache-to" in " ".join(build.split())
 
 
 def test_nightly_rebuilds_without_cache_and_checks_locks() -> None:

@@ -3,6 +3,7 @@
 # functions and reads nothing until one is called. Every host file is read through the root
 # prefix $DLENV_ROOT (default empty), so tests can point it at a fake root; commands (lspci,
 # mokutil, dpkg-query, rpm, docker, podman, uname, id) come from PATH, so tests stub them.
+# Value functions always return 0 (safe under `set -e` in `x=$(f)`); predicates return 0/1.
 #
 #   os_release_value KEY        value of KEY in /etc/os-release (or /usr/lib/os-release), unquoted
 #   detect_distro               sets DISTRO_ID DISTRO_VERSION_ID DISTRO_ID_LIKE DISTRO_NAME and the
@@ -38,7 +39,7 @@ os_release_value() {
 	file=$(host_path /etc/os-release)
 	[ -r "$file" ] || file=$(host_path /usr/lib/os-release)
 	[ -r "$file" ] || return 0
-	sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+	sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/" || true
 }
 
 _ubuntu_version_for_codename() {
@@ -159,7 +160,7 @@ is_wsl() {
 
 nvidia_gpus() {
 	if command_exists lspci; then
-		lspci -nn 2>/dev/null | sed -n 's/^\([^ ]*\) .*\[03[0-9a-f][0-9a-f]\]: \(.*\) \[10de:\([0-9a-f]\{4\}\)\].*/\1 \3 \2/p'
+		{ lspci -nn 2>/dev/null || true; } | sed -n 's/^\([^ ]*\) .*\[03[0-9a-f][0-9a-f]\]: \(.*\) \[10de:\([0-9a-f]\{4\}\)\].*/\1 \3 \2/p'
 		return 0
 	fi
 	local dev vendor class device
@@ -243,7 +244,7 @@ nvidia_driver_version() {
 	local file
 	file=$(host_path /proc/driver/nvidia/version)
 	[ -r "$file" ] || return 0
-	grep -m 1 '^NVRM' "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | head -n 1
+	grep -m 1 '^NVRM' "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | head -n 1 || true
 }
 
 reboot_pending_reason() {
@@ -273,12 +274,12 @@ package_version() {
 	case $(package_manager) in
 	apt)
 		command_exists dpkg-query || return 0
-		dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null |
+		{ dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null || true; } |
 			sed -n 's/^ii *|//p' | head -n 1
 		;;
 	dnf | zypper)
 		command_exists rpm || return 0
-		rpm -q --qf '%{VERSION}-%{RELEASE}\n' "$1" 2>/dev/null | grep -v 'not installed' | head -n 1
+		{ rpm -q --qf '%{VERSION}-%{RELEASE}\n' "$1" 2>/dev/null || true; } | grep -v 'not installed' | head -n 1 || true
 		;;
 	esac
 }
@@ -289,7 +290,7 @@ package_installed() {
 
 engine_version() {
 	command_exists "$1" || return 0
-	"$1" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1
+	{ "$1" --version 2>/dev/null || true; } | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1 || true
 }
 
 version_gte() {

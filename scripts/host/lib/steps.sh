@@ -9,6 +9,8 @@
 #                           Podman too old for CDI)
 #   install_packages PKG…   install the packages that are missing (apt-get update first)
 #   remove_installed PKG…   remove those of PKG… that are installed
+#   add_apt_source FILE     write stdin to /etc/apt/sources.list.d/FILE; the next install
+#                           refreshes the package lists when it changed
 #   fetch_key URL DEST [FINGERPRINT]
 #                           download a signing key to DEST unless present; with FINGERPRINT the
 #                           key must carry it or nothing is installed
@@ -115,6 +117,15 @@ install_packages() {
 	dnf) sh_c "dnf install -y ${missing[*]}" ;;
 	zypper) sh_c "zypper --non-interactive install -y ${missing[*]}" ;;
 	esac
+}
+
+add_apt_source() {
+	local path=/etc/apt/sources.list.d/$1 content
+	content=$(cat)
+	if [ "$(cat "$(host_path "$path")" 2>/dev/null || true)" != "$content" ]; then
+		_APT_UPDATED=0
+	fi
+	printf '%s\n' "$content" | write_file "$path" 0644
 }
 
 remove_installed() {
