@@ -7,14 +7,20 @@ subset of the GitHub expression language the workflows use.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from dlenv import REPO_ROOT
-from dlenv.ci_matrix import ENTRY_KEYS
+from dlenv.ci_matrix import ENTRY_KEYS, ci_entries
+from dlenv.matrix import load_matrix
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 PULL_REQUEST_EVENTS = {"pull_request", "pull_request_target"}
@@ -214,6 +220,41 @@ def test_matrix_jobs_expand_the_image_matrix_task_output(name: str) -> None:
         assert job["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
 
 
+INVOKE_SHIM = """#!{python}
+import sys
+from invoke.collection import Collection
+from invoke.program import Program
+from dlenv.commands.image_matrix import matrix
+Program(namespace=Collection(Collection("image", matrix))).run(["invoke", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize("name", ["images.yml", "gpu.yml"])
+def test_matrix_step_output_expands_to_one_job_per_target(name: str, tmp_path: Path) -> None:
+    shim = tmp_path / "invoke"
+    shim.write_text(INVOKE_SHIM.format(python=sys.executable))
+    shim.chmod(0o755)
+    step = next(s for s in load(name)["jobs"]["matrix"]["steps"] if s.get("id") == "matrix")
+    output, summary = tmp_path / "output", tmp_path / "summary"
+
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=REPO_ROOT,
+        env={
+            "PATH": f"{tmp_path}:{os.environ['PATH']}",
+            "PYTHONPATH": str(REPO_ROOT),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+        check=True,
+        timeout=60,
+    )
+
+    key, _, value = output.read_text().strip().partition("=")
+    assert key == "matrix"
+    assert json.loads(value) == {"include": ci_entries(load_matrix())}
+
+
 def test_workflows_use_only_keys_the_matrix_task_prints() -> None:
     for path in sorted(WORKFLOWS.glob("*.yml")):
         used = set(re.findall(r"(?<![\w./])matrix\.(\w+)", path.read_text()))
@@ -254,9 +295,65 @@ def test_images_publish_only_from_the_default_branch(
     ]
     assert len(pushing) == 2
     assert all(s["if"] == "env.PUBLISH == 'true'" for s in pushing)
-    build = next(s["run"] for s in steps if "invoke image.build" in s.get("run", ""))
-    # The build cache is written only when publishing: pull requests read it, never write it.
-    assert "if [[ $PUBLISH == true ]]; then args+=(--cache-to" in " ".join(build.split())
+
+
+def run_step(script: str, env: dict[str, str], tmp_path: Path) -> list[str]:
+    """Run a step's bash as GitHub does, with a fake `invoke` that records its argv."""
+    (tmp_path / "invoke").write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" >{tmp_path}/argv\n')
+    (tmp_path / "invoke").chmod(0o755)
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        env={"PATH": f"{tmp_path}:{os.environ['PATH']}", **env},
+        check=True,
+        timeout=60,
+    )
+    return (tmp_path / "argv").read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("publish", "refresh", "extra"),
+    [
+        ("false", "false", []),
+        (
+            "true",
+            "false",
+            ["--cache-to", "type=registry,ref=ghcr.io/owner/dl-env-cache:full-cuda12.8,mode=max"],
+        ),
+        (
+            "true",
+            "true",
+            [
+                "--cache-to",
+                "type=registry,ref=ghcr.io/owner/dl-env-cache:full-cuda12.8,mode=max",
+                "--pull",
+                "--no-cache",
+            ],
+        ),
+    ],
+    ids=["pull-request", "publish", "nightly-refresh"],
+)
+def test_build_step_reads_the_cache_of_the_whole_variant_chain(
+    tmp_path: Path, publish: str, refresh: str, extra: list[str]
+) -> None:
+    steps = load("images.yml")["jobs"]["build"]["steps"]
+    script = next(s["run"] for s in steps if "invoke image.build" in s.get("run", ""))
+    env = {"VARIANT": "full", "CUDA": "12.8", "CHAIN": "base rapids full"}
+    env |= {"PUBLISH": publish, "REFRESH": refresh, "GITHUB_REPOSITORY_OWNER": "Owner"}
+
+    argv = run_step(script, env, tmp_path)
+
+    cache = "type=registry,ref=ghcr.io/owner/dl-env-cache"
+    assert argv == [
+        "image.build",
+        "--variant",
+        "full",
+        "--cuda",
+        "12.8",
+        *["--cache-from", f"{cache}:base-cuda12.8"],
+        *["--cache-from", f"{cache}:rapids-cuda12.8"],
+        *["--cache-from", f"{cache}:full-cuda12.8"],
+        *extra,
+    ]
 
 
 def test_nightly_rebuilds_without_cache_and_checks_locks() -> None:
