@@ -101,10 +101,10 @@ def _unary(tokens: list[str], context: dict[str, Any]) -> tuple[Any, list[str]]:
         return head[1:-1], rest
     if head in ("true", "false"):
         return head == "true", rest
-    value: Any = context
+    found: Any = context
     for part in head.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value, rest
+        found = found.get(part) if isinstance(found, dict) else None
+    return found, rest
 
 
 def event(name: str, *, ref_name: str = "main", gpu_runner: bool = True) -> dict[str, Any]:
