@@ -18,10 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 DOCTOR = REPO / "scripts" / "host" / "doctor.sh"
 
 # Real tools the doctor and detect.sh may use; everything else must be a stub.
-REAL_TOOLS = (
-    "bash awk basename cat cut date dirname env grep head id ls od python3 readlink sed sort"
-    " stat tail timeout tr uniq wc"
-).split()
+REAL_TOOLS = [
+    *("bash", "awk", "basename", "cat", "cut", "date", "dirname", "env", "grep", "head", "id"),
+    *("ls", "od", "python3", "readlink", "sed", "sort", "stat", "tail", "timeout", "tr", "uniq"),
+    "wc",
+]
 
 DRIVER = "570.133.20"
 PROC_VERSION = (
@@ -265,7 +266,8 @@ def healthy_gpu_host(base: Path, *, engine: str = "docker") -> FakeHost:
         ("-F signer nvidia", "", 0),
         (
             "nvidia",
-            f"filename: /lib/modules/6.8.0-58-generic/updates/dkms/nvidia.ko.zst\nversion: {DRIVER}\n",
+            "filename: /lib/modules/6.8.0-58-generic/updates/dkms/nvidia.ko.zst\n"
+            f"version: {DRIVER}\n",
             0,
         ),
     )
@@ -291,7 +293,8 @@ def set_toolkit(host: FakeHost, version: str, lib_version: str | None = None) ->
         ("--version", f"NVIDIA Container Toolkit CLI version {version}\ncommit: 1a2b3c4\n", 0),
         (
             "cdi list",
-            "INFO[0000] Found 3 CDI devices\nnvidia.com/gpu=0\nnvidia.com/gpu=GPU-6f3c\nnvidia.com/gpu=all\n",
+            "INFO[0000] Found 3 CDI devices\n"
+            "nvidia.com/gpu=0\nnvidia.com/gpu=GPU-6f3c\nnvidia.com/gpu=all\n",
             0,
         ),
     )

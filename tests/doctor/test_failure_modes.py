@@ -112,7 +112,8 @@ def upgraded_without_reboot(host: FakeHost) -> None:
         "nvidia-smi",
         (
             "",
-            f"Failed to initialize NVML: Driver/library version mismatch\nNVML library version: {new}\n",
+            "Failed to initialize NVML: Driver/library version mismatch\n"
+            f"NVML library version: {new}\n",
             18,
         ),
     )
@@ -438,7 +439,8 @@ CASES = [
         old_list_files,
         "apt-sources",
         "fail",
-        "sudo rm /etc/apt/sources.list.d/libnvidia-container.list /etc/apt/sources.list.d/nvidia-docker.list && sudo apt-get update",
+        "sudo rm /etc/apt/sources.list.d/libnvidia-container.list"
+        " /etc/apt/sources.list.d/nvidia-docker.list && sudo apt-get update",
         "E: Conflicting values set for option Signed-By",
     ),
     Case(
@@ -572,7 +574,8 @@ def test_unreachable_docker_daemon_fails_with_the_start_command(tmp_path: Path) 
         "docker",
         (
             "info --format *",
-            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+            " Is the docker daemon running?\n",
             1,
         ),
         ("context show", "default\n", 0),
@@ -646,7 +649,10 @@ def test_probe_reports_what_the_container_saw_and_the_daemon_reload_hazard(tmp_p
 
 def test_probe_failure_maps_the_engine_error_to_its_fix(tmp_path: Path) -> None:
     host = healthy_gpu_host(tmp_path)
-    error = 'docker: Error response from daemon: could not select device driver "" with capabilities: [[gpu]].\n'
+    error = (
+        "docker: Error response from daemon:"
+        ' could not select device driver "" with capabilities: [[gpu]].\n'
+    )
     set_docker(host, docker_info(cgroup_driver="cgroupfs"), run=(error, 125))
 
     result = host.run_json("--probe")
