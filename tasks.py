@@ -1,6 +1,6 @@
 """dl-env tasks. Run `invoke --list`, or `invoke --help <task>` for any task's flags."""
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from dlenv.commands import deps, host, image
 

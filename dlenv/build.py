@@ -111,7 +111,9 @@ def plan_build(
 ) -> list[PlannedBuild]:
     """One BuildKit command per requested variant; later ones reuse earlier stages' cache."""
     if not request.variants:
-        raise DlEnvError("no variant requested", f"pass --variant ({', '.join(matrix.variants)}) or --all")
+        raise DlEnvError(
+            "no variant requested", f"pass --variant ({', '.join(matrix.variants)}) or --all"
+        )
     if (request.push or request.cache_to or request.cache_from) and not builder.buildx:
         raise DlEnvError(
             "--push, --cache-from and --cache-to need docker buildx",
@@ -119,10 +121,10 @@ def plan_build(
         )
     if request.ca_bundle is not None and not request.ca_bundle.is_file():
         raise DlEnvError(f"CA bundle {request.ca_bundle} does not exist", "pass an existing file")
-    for variant in matrix.variants.values():
-        if variant.parent is not None and variant.own_apt:
+    for declared in matrix.variants.values():
+        if declared.parent is not None and declared.own_apt:
             raise DlEnvError(
-                f"variant {variant.name} declares apt packages; they are installed once, in the "
+                f"variant {declared.name} declares apt packages; they are installed once, in the "
                 "stage every variant shares",
                 f"move them to the root variant in {matrix.source}",
             )
@@ -165,8 +167,12 @@ def plan_build(
         if request.pull:
             argv.append("--pull")
         argv.append(str(context))
-        description = f"build {variant} (CUDA {request.cuda}, Python {request.python}) with {builder.name}"
+        description = (
+            f"build {variant} (CUDA {request.cuda}, Python {request.python}) with {builder.name}"
+        )
         plans.append(
-            PlannedBuild(facts, image_tags, Command(tuple(argv), description, builder.env), image_labels)
+            PlannedBuild(
+                facts, image_tags, Command(tuple(argv), description, builder.env), image_labels
+            )
         )
     return plans

@@ -90,6 +90,8 @@ def detect_builder(clis: Sequence[str] | None = None, probe: Probe = run_probe) 
         code, client = probe([cli, "version", "--format", "{{.Client.Version}}"])
         if code == 0 and 0 < major(client) < 23:
             # CLIs before 23.0 drive the engine's own BuildKit when asked to.
-            return Builder(cli=cli, buildx=False, engine_version=engine, env={"DOCKER_BUILDKIT": "1"})
+            return Builder(
+                cli=cli, buildx=False, engine_version=engine, env={"DOCKER_BUILDKIT": "1"}
+            )
         rejected.append(f"{cli} ({client or 'unknown version'}, no buildx)")
     raise DlEnvError(f"no BuildKit-capable builder: {'; '.join(rejected)}", INSTALL_BUILDX)

@@ -59,9 +59,11 @@ class LockTarget:
     python: str
 
 
-def lock_targets(matrix: Matrix, cuda: str | None = None, python: str | None = None) -> list[LockTarget]:
+def lock_targets(
+    matrix: Matrix, cuda: str | None = None, python: str | None = None
+) -> list[LockTarget]:
     lines = [matrix.cuda_line(cuda)] if cuda else list(matrix.cuda_lines.values())
-    targets = []
+    targets: list[LockTarget] = []
     for line in lines:
         if python is not None and python not in line.pythons:
             raise DlEnvError(
@@ -131,21 +133,23 @@ def check_locks(matrix: Matrix, targets: list[LockTarget], root: Path = LOCK_ROO
                     f"{source.relative_to(root.parent.parent)} is stale: matrix.yaml changed"
                 )
             pins[variant] = read_pins(lock)
-        for variant in matrix.variants.values():
-            if variant.parent is None or variant.name not in pins or variant.parent not in pins:
+        for member in matrix.variants.values():
+            if member.parent is None or member.name not in pins or member.parent not in pins:
                 continue
-            child, parent = pins[variant.name], pins[variant.parent]
+            child, parent = pins[member.name], pins[member.parent]
             for package, version in sorted(parent.items()):
                 if child.get(package) != version:
                     problems.append(
-                        f"cuda{target.cuda}-py{target.python}: {variant.name} pins {package}=="
-                        f"{child.get(package, '(absent)')} but its parent {variant.parent} pins "
+                        f"cuda{target.cuda}-py{target.python}: {member.name} pins {package}=="
+                        f"{child.get(package, '(absent)')} but its parent {member.parent} pins "
                         f"{version}"
                     )
     return problems
 
 
-def require_lock(matrix: Matrix, variant: str, cuda: str, python: str, root: Path = LOCK_ROOT) -> Path:
+def require_lock(
+    matrix: Matrix, variant: str, cuda: str, python: str, root: Path = LOCK_ROOT
+) -> Path:
     """The lock a build installs from; a plan-time error when it does not exist for this Python."""
     lock = lock_file(variant, cuda, python, root)
     if not lock.exists():

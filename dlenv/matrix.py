@@ -5,6 +5,7 @@ Every error names the file and line of the offending entry, and what to change.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -122,11 +123,14 @@ class Matrix:
 
 
 def load_matrix(path: Path | None = None) -> Matrix:
-    source = Path(path) if path is not None else DEFAULT_MATRIX
+    """Load and validate the matrix: `path`, else $DLENV_MATRIX, else images/matrix.yaml."""
+    source = Path(path or os.environ.get("DLENV_MATRIX") or DEFAULT_MATRIX)
     try:
         text = source.read_text()
     except OSError as error:
-        raise DlEnvError(f"cannot read matrix {source}: {error.strerror}", "check the path") from None
+        raise DlEnvError(
+            f"cannot read matrix {source}: {error.strerror}", "check the path"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -176,7 +180,9 @@ class _Checker:
         for key in value:
             if key not in allowed:
                 raise self.fail(
-                    (*path, key), f"unknown key {key!r}", f"use one of: {', '.join(sorted(allowed))}"
+                    (*path, key),
+                    f"unknown key {key!r}",
+                    f"use one of: {', '.join(sorted(allowed))}",
                 )
         return value
 

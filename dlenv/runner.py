@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from dlenv.errors import DlEnvError
 
@@ -28,11 +29,11 @@ class Command:
         return f"{prefix} {line}" if prefix else line
 
 
-def print_plan(plan: Sequence[Command], out: object = None) -> None:
+def print_plan(plan: Sequence[Command], out: TextIO | None = None) -> None:
     stream = out if out is not None else sys.stdout
     for number, command in enumerate(plan, start=1):
-        print(f"# {number}. {command.description}", file=stream)  # type: ignore[call-overload]
-        print(command.shell(), file=stream)  # type: ignore[call-overload]
+        print(f"# {number}. {command.description}", file=stream)
+        print(command.shell(), file=stream)
 
 
 def run_plan(plan: Sequence[Command], *, dry: bool = False) -> None:
@@ -49,7 +50,8 @@ def run_plan(plan: Sequence[Command], *, dry: bool = False) -> None:
             completed = subprocess.run(command.argv, env=env, check=False)
         except FileNotFoundError as error:
             raise DlEnvError(
-                f"step {number} ({command.description}) could not start: {error.filename} not found",
+                f"step {number} ({command.description}) could not start: "
+                f"{error.filename} not found",
                 f"install {command.argv[0]} or put it on PATH",
             ) from error
         if completed.returncode != 0:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Collection, Context, task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
 
 from dlenv.commands import user_errors
 from dlenv.errors import DlEnvError
@@ -19,7 +21,7 @@ from dlenv.runner import run_plan
         "upgrade": "let uv move pins to the newest allowed versions (default: keep pins)",
         "check": "change nothing; exit 1 if a lock is missing, stale or breaks a parent's pins",
         "dry": "print the uv commands instead of running them",
-    }
+    },
 )
 @user_errors
 def lock(

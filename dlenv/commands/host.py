@@ -1,6 +1,6 @@
 """`host` namespace: set up and diagnose a GPU container host."""
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from dlenv.commands.host_doctor import doctor
 from dlenv.commands.host_setup import setup, verify

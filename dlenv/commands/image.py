@@ -7,12 +7,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from invoke import Collection, Context, task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
 
 from dlenv import REPO_ROOT
 from dlenv.build import BuildRequest, PlannedBuild, plan_build
 from dlenv.builder import Builder, detect_builder, run_probe
 from dlenv.commands import user_errors
+from dlenv.commands.image_matrix import matrix
 from dlenv.errors import DlEnvError
 from dlenv.locks import package_version, require_lock
 from dlenv.matrix import Matrix, load_matrix
@@ -34,7 +37,14 @@ def python_of_base(matrix: Matrix, cuda: str, base_image: str | None, python: st
     if not base_image:
         return matrix.cuda_line(cuda).python
     code, label = run_probe(
-        ["docker", "image", "inspect", "--format", '{{index .Config.Labels "io.dl-env.python"}}', base_image]
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            '{{index .Config.Labels "io.dl-env.python"}}',
+            base_image,
+        ]
     )
     if code == 0 and label and label != "<no value>":
         return label
@@ -165,7 +175,9 @@ def list_(c: Context, cuda: str | None = None) -> None:
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     print()
     for name, variant in matrix.variants.items():
         print(f"{name}: {variant.description}")
@@ -177,7 +189,7 @@ def list_(c: Context, cuda: str | None = None) -> None:
         "tag": "name of the imported image",
         "force": "rebuild even if the image exists",
         "dry": "print the commands instead of running them",
-    }
+    },
 )
 @user_errors
 def bootstrap_base(
@@ -196,3 +208,4 @@ ns = Collection("image")
 ns.add_task(build)
 ns.add_task(list_, name="list")
 ns.add_task(bootstrap_base)
+ns.add_task(matrix)

@@ -96,7 +96,7 @@ def test_several_variants_build_parents_first() -> None:
 
 
 def test_push_and_registry_cache_need_buildx() -> None:
-    with pytest.raises(DlEnvError, match="need docker buildx"):
+    with pytest.raises(DlEnvError, match=r"need docker buildx"):
         plan(("base",), push=True)
     (build,) = plan(("base",), BUILDX, push=True, cache_to=("type=registry,ref=r/c",))
     assert build.command.argv[:4] == ("docker", "buildx", "build", "--push")
@@ -120,5 +120,5 @@ def test_apt_packages_on_a_child_variant_are_refused(tmp_path: Path) -> None:
     matrix_file.write_text(text)
     shutil.copytree(LOCK_ROOT, tmp_path / "locks")
     request = BuildRequest(variants=("base",), cuda="12.8", python="3.11")
-    with pytest.raises(DlEnvError, match="rapids declares apt packages.*root variant"):
+    with pytest.raises(DlEnvError, match=r"rapids declares apt packages.*root variant"):
         plan_build(load_matrix(matrix_file), request, LEGACY, created=CREATED, git_sha=SHA)

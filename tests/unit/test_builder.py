@@ -39,7 +39,9 @@ def test_buildx_is_preferred() -> None:
 
 def test_cli_28_without_buildx_is_skipped_for_a_pre_23_cli_with_buildkit_env() -> None:
     # The machine this project is developed on: CLI 28 without buildx shadows CLI 20.10.
-    probe, _ = fake_docker(clients={"/usr/local/bin/docker": "28.2.2", "/usr/bin/docker": "20.10.24+dfsg1"})
+    probe, _ = fake_docker(
+        clients={"/usr/local/bin/docker": "28.2.2", "/usr/bin/docker": "20.10.24+dfsg1"}
+    )
     builder = detect_builder(["/usr/local/bin/docker", "/usr/bin/docker"], probe)
     assert not builder.buildx
     assert builder.argv == ("/usr/bin/docker", "build")
@@ -57,12 +59,12 @@ def test_no_buildkit_builder_names_what_to_install() -> None:
 
 def test_missing_daemon_is_reported_before_anything_else() -> None:
     probe, calls = fake_docker(daemon=False, buildx={"/usr/bin/docker"})
-    with pytest.raises(DlEnvError, match="daemon is not reachable.*systemctl start docker"):
+    with pytest.raises(DlEnvError, match=r"daemon is not reachable.*systemctl start docker"):
         detect_builder(["/usr/bin/docker"], probe)
     assert len(calls) == 1
 
 
 def test_no_docker_cli_at_all() -> None:
     probe, _ = fake_docker()
-    with pytest.raises(DlEnvError, match="no docker CLI found"):
+    with pytest.raises(DlEnvError, match=r"no docker CLI found"):
         detect_builder([], probe)

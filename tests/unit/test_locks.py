@@ -36,7 +36,7 @@ def test_compile_runs_leaf_first_and_constrains_each_parent_by_its_child() -> No
 def test_every_declared_python_of_a_line_gets_locks() -> None:
     matrix = load_matrix(DEFAULT_MATRIX)
     assert lock_targets(matrix, "12.8") == [LockTarget("12.8", "3.12"), LockTarget("12.8", "3.11")]
-    with pytest.raises(DlEnvError, match="declares no Python 3.9.*extra_pythons"):
+    with pytest.raises(DlEnvError, match=r"declares no Python 3.9.*extra_pythons"):
         lock_targets(matrix, "12.8", "3.9")
 
 

@@ -97,7 +97,9 @@ def test_unknown_parent_is_reported_at_its_line(tmp_path: Path) -> None:
 
 
 def test_inheritance_cycle_is_named(tmp_path: Path) -> None:
-    text = VALID.replace("    description: the base\n", "    parent: full\n    description: the base\n")
+    text = VALID.replace(
+        "    description: the base\n", "    parent: full\n    description: the base\n"
+    )
     message = error_of(tmp_path, text)
     assert "inheritance cycle" in message and "full" in message and "base" in message
 
@@ -115,7 +117,7 @@ def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
 def test_unquoted_python_version_is_refused(tmp_path: Path) -> None:
     # YAML reads 3.10 as the number 3.1: a silent wrong lock unless refused.
     message = error_of(tmp_path, VALID.replace('python: "3.12"', "python: 3.10"))
-    assert "3.1 is a number, not a version" in message and 'quote it' in message
+    assert "3.1 is a number, not a version" in message and "quote it" in message
 
 
 def test_line_requirements_for_an_unknown_variant_are_refused(tmp_path: Path) -> None:
