@@ -128,6 +128,12 @@ def plan_build(
                 "stage every variant shares",
                 f"move them to the root variant in {matrix.source}",
             )
+    line = matrix.cuda_line(request.cuda)
+    if request.base_image is None and request.python != line.python:
+        raise DlEnvError(
+            f"the CUDA {line.name} base image has Python {line.python}, not {request.python}",
+            "drop --python, or pass --base-image with an image that has that Python",
+        )
     root = matrix.chain(request.variants[0])[0]
     plans = []
     for variant in ordered_variants(matrix, request.variants):

@@ -22,10 +22,15 @@ class Command:
     description: str
     env: Mapping[str, str] = field(default_factory=dict)
 
-    def shell(self) -> str:
-        """The command as a user would type it (used by --dry and in error messages)."""
+    def shell(self, *, wrap: bool = False) -> str:
+        """The command as a user would type it; `wrap` puts each --option on its own line."""
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
-        line = shlex.join(self.argv)
+        words = [shlex.quote(arg) for arg in self.argv]
+        if wrap:
+            words = [
+                f"\\\n    {w}" if w.startswith("--") and i > 0 else w for i, w in enumerate(words)
+            ]
+        line = " ".join(words)
         return f"{prefix} {line}" if prefix else line
 
 
@@ -33,7 +38,7 @@ def print_plan(plan: Sequence[Command], out: TextIO | None = None) -> None:
     stream = out if out is not None else sys.stdout
     for number, command in enumerate(plan, start=1):
         print(f"# {number}. {command.description}", file=stream)
-        print(command.shell(), file=stream)
+        print(command.shell(wrap=True), file=stream)
 
 
 def run_plan(plan: Sequence[Command], *, dry: bool = False) -> None:

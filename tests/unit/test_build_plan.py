@@ -22,7 +22,8 @@ CONTEXT = Path("/src/images")
 
 
 def plan(variants: tuple[str, ...], builder: Builder = LEGACY, **overrides):  # type: ignore[no-untyped-def]
-    request = BuildRequest(variants=variants, cuda="12.8", python="3.11", **overrides)
+    fields = {"python": "3.11", "base_image": "dl-env/debian-base:bookworm", **overrides}
+    request = BuildRequest(variants=variants, cuda="12.8", **fields)
     return plan_build(
         load_matrix(DEFAULT_MATRIX), request, builder, created=CREATED, git_sha=SHA, context=CONTEXT
     )
@@ -34,7 +35,7 @@ def options(argv: tuple[str, ...], flag: str) -> list[str]:
 
 @pytest.mark.parametrize("variant", ["base", "rapids", "full"])
 def test_each_variant_is_one_buildkit_build_of_its_stage(variant: str) -> None:
-    (build,) = plan((variant,), base_image="dl-env/debian-base:bookworm")
+    (build,) = plan((variant,))
     argv = build.command.argv
     assert argv[:2] == ("/usr/bin/docker", "build")
     assert build.command.env == {"DOCKER_BUILDKIT": "1"}
@@ -50,8 +51,8 @@ def test_each_variant_is_one_buildkit_build_of_its_stage(variant: str) -> None:
 
 
 def test_default_base_is_the_lines_small_cuda_image_and_toolkit_switches_to_devel() -> None:
-    (default,) = plan(("base",))
-    (toolkit,) = plan(("base",), toolkit=True)
+    (default,) = plan(("base",), python="3.12", base_image=None)
+    (toolkit,) = plan(("base",), python="3.12", base_image=None, toolkit=True)
     assert "BASE_IMAGE=nvidia/cuda:12.8.1-base-ubuntu24.04" in default.command.argv
     assert "BASE_IMAGE=nvidia/cuda:12.8.1-devel-ubuntu24.04" in toolkit.command.argv
 
@@ -71,7 +72,7 @@ def test_labels_carry_oci_keys_and_locked_versions() -> None:
     labels = dict(a.split("=", 1) for a in options(build.command.argv, "--label"))
     assert labels["org.opencontainers.image.revision"] == SHA
     assert labels["org.opencontainers.image.created"] == "2026-11-22T12:00:00+00:00"
-    assert labels["org.opencontainers.image.base.name"] == "nvidia/cuda:12.8.1-base-ubuntu24.04"
+    assert labels["org.opencontainers.image.base.name"] == "dl-env/debian-base:bookworm"
     assert labels["io.dl-env.variant"] == "full"
     assert labels["io.dl-env.cuda"] == "12.8"
     assert labels["io.dl-env.version.torch"] == "2.9.1"
@@ -103,8 +104,13 @@ def test_push_and_registry_cache_need_buildx() -> None:
     assert options(build.command.argv, "--cache-to") == ["type=registry,ref=r/c"]
 
 
+def test_a_python_the_line_base_image_does_not_have_is_refused() -> None:
+    with pytest.raises(DlEnvError, match=r"base image has Python 3.12, not 3.11"):
+        plan(("base",), base_image=None)
+
+
 def test_python_without_a_lock_is_a_plan_time_error() -> None:
-    request = BuildRequest(variants=("base",), cuda="12.8", python="3.13")
+    request = BuildRequest(variants=("base",), cuda="12.8", python="3.13", base_image="my/base")
     with pytest.raises(DlEnvError) as caught:
         plan_build(load_matrix(DEFAULT_MATRIX), request, LEGACY, created=CREATED, git_sha=SHA)
     message = str(caught.value)
@@ -119,6 +125,6 @@ def test_apt_packages_on_a_child_variant_are_refused(tmp_path: Path) -> None:
     )
     matrix_file.write_text(text)
     shutil.copytree(LOCK_ROOT, tmp_path / "locks")
-    request = BuildRequest(variants=("base",), cuda="12.8", python="3.11")
+    request = BuildRequest(variants=("base",), cuda="12.8", python="3.12")
     with pytest.raises(DlEnvError, match=r"rapids declares apt packages.*root variant"):
         plan_build(load_matrix(matrix_file), request, LEGACY, created=CREATED, git_sha=SHA)

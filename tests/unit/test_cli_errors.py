@@ -93,7 +93,8 @@ def test_no_buildkit_builder(fake_docker: Path) -> None:
 
 def test_dry_run_prints_the_plan_and_builds_nothing(fake_docker: Path) -> None:
     result = invoke(
-        ["image.build", "--variant", "rapids", "--python", "3.11", "--dry"], fake_docker
+        ["image.build", "--variant", "rapids", "--base-image", "b", "--python", "3.11", "--dry"],
+        fake_docker,
     )
     assert result.returncode == 0, result.stderr
     assert "--target rapids" in result.stdout and "LOCK_DIR=cuda12.8-py3.11" in result.stdout
