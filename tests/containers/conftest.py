@@ -304,6 +304,7 @@ def run_in_image(pool: Pool, variant: str) -> list[harness.InnerCase]:
         served = pool.serve(variant)
         pool.log(f"running in-image suites {', '.join(dirs)} in {served.image}")
         env = {k: os.environ[k] for k in ("DLENV_REQUIRE_GPU",) if k in os.environ}
+        env["DLENV_EXPECTED_PYTHON"] = served.image.rpartition("-py")[2]
         verbose = pool.config.getoption("verbose") > 1
         started = time.monotonic()
         _, cases, _ = harness.run_suites(
@@ -341,7 +342,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
             for marker in placeholder.iter_markers():
                 if marker.name != "parametrize":
-                    item.add_marker(marker)
+                    item.add_marker(marker.name)
             pool.cases[item.nodeid] = case
             replacements.append(item)
         items[index : index + 1] = replacements

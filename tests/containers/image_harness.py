@@ -294,10 +294,11 @@ class TrackedContainer:
     def is_running(self) -> bool:
         wrapped = self.container.get_wrapped_container()
         wrapped.reload()
-        return wrapped.status == "running"
+        return bool(wrapped.status == "running")
 
     def logs(self) -> str:
-        return self.container.get_wrapped_container().logs().decode(errors="replace")
+        raw: bytes = self.container.get_wrapped_container().logs()
+        return raw.decode(errors="replace")
 
     def exec(
         self,

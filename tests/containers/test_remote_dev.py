@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ENVIRONMENT_PROBE = (
     "import json, os, sys, torch; "
     "keys = sorted(k for k in os.environ if k.startswith(('NVIDIA_', 'CUDA_')) "
-    "or k in ('PATH', 'VIRTUAL_ENV', 'LD_LIBRARY_PATH', 'HOME', 'USER')); "
+    "or k in ('PATH', 'VIRTUAL_ENV', 'LD_LIBRARY_PATH', 'HOME')); "
     "print(json.dumps({'env': {k: os.environ[k] for k in keys}, 'python': sys.executable, "
     "'torch': torch.__version__, 'uid': os.getuid()}))"
 )

@@ -147,13 +147,12 @@ def test_python_runs_from_the_venv() -> None:
 
 
 @pytest.mark.image
-def test_python_version_is_the_locked_one() -> None:
-    header = LOCK_FILE.read_text()[:2000] if LOCK_FILE.exists() else ""
-    match = re.search(r"--python(?:-version)?[= ](\d+\.\d+)", header)
-    if not match:
-        pytest.skip(f"{LOCK_FILE} does not record the Python it was compiled for")
+def test_python_version_is_the_one_the_image_is_tagged_for() -> None:
+    expected = os.environ.get("DLENV_EXPECTED_PYTHON")  # the harness passes the tag's -pyX.Y
+    if not expected:
+        pytest.skip("DLENV_EXPECTED_PYTHON not set: no image tag to compare with")
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    assert running == match[1], f"image runs Python {running}, lock was compiled for {match[1]}"
+    assert running == expected, f"image runs Python {running}, its tag says py{expected}"
 
 
 @pytest.mark.image
@@ -203,6 +202,14 @@ def test_every_locked_package_imports(lock: dict[str, str]) -> None:
     )
     assert result.returncode == 0, f"import probe crashed: {result.stderr[-2000:]}"
     failed = json.loads(result.stdout.strip().splitlines()[-1])
+    # Importing everything in one process can fail on order alone (setuptools refuses to load
+    # after the stdlib distutils); a module counts as broken only if it fails on its own too.
+    for name in list(failed):
+        alone = subprocess.run(
+            [sys.executable, "-c", f"import {name}"], capture_output=True, timeout=300, env=env
+        )
+        if alone.returncode == 0:
+            del failed[name]
     assert not failed, f"{len(failed)} of {len(modules)} modules do not import: " + "; ".join(
         f"{name} ({error})" for name, error in sorted(failed.items())
     )
