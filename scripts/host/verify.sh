@@ -3,7 +3,8 @@
 # container sees the GPU; then run scripts/host/doctor.sh (when present) for a diagnosis.
 # Changes nothing (it may pull the test image).
 #   scripts/host/verify.sh [--dry-run] [--engine docker|podman]
-# Env: DLENV_VERIFY_IMAGE (default ubuntu:24.04), the image that runs nvidia-smi.
+# Env: DLENV_VERIFY_IMAGE (default ubuntu:24.04), the image that runs nvidia-smi;
+#      DLENV_DOCTOR (default scripts/host/doctor.sh), the diagnosis run at the end.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/common.sh
@@ -14,10 +15,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/steps.sh"
 
 usage() {
-	sed -n '2,6s/^# \{0,1\}//p' "$0"
+	sed -n '2,7s/^# \{0,1\}//p' "$0"
 }
 
 IMAGE=${DLENV_VERIFY_IMAGE:-ubuntu:24.04}
+DOCTOR=${DLENV_DOCTOR:-$HERE/doctor.sh}
 FAILED=()
 
 # check NAME CMD: run the read-only CMD; record a failure with its output.
@@ -70,11 +72,11 @@ else
 	skip "no NVIDIA GPU found (no PCI device with vendor 10de and class 03xx): driver, nvidia-smi and GPU container checks cannot apply"
 fi
 
-if [ -x "$HERE/doctor.sh" ]; then
+if [ -x "$DOCTOR" ]; then
 	if is_dry_run; then
 		printf 'check: %s\n' "scripts/host/doctor.sh --engine $ENGINE"
 	else
-		"$HERE/doctor.sh" --engine "$ENGINE" || FAILED+=("doctor")
+		"$DOCTOR" --engine "$ENGINE" || FAILED+=("doctor")
 	fi
 fi
 

@@ -30,11 +30,6 @@ COMMANDS = {
     "shim-signed": "update-secureboot-policy",
 }
 PIN = re.compile(r"^(?P<name>.+?)[=-](?P<version>\d[\w.~+]*-\d+)$")
-ALL_TOOLS = (
-    "uname id lspci mokutil dpkg-query rpm apt-get dnf dnf5 zypper systemctl curl gpg "
-    "nvidia-ctk docker podman usermod update-initramfs dracut kmodgenca dkms "
-    "update-secureboot-policy getenforce setsebool needs-restarting nvidia-smi"
-).split()
 
 
 def root(path: str) -> Path:
@@ -57,7 +52,7 @@ def write(path: str, text: str) -> None:
 
 def make_stub(bin_dir: Path, tool: str) -> None:
     stub = bin_dir / tool
-    stub.write_text(f'#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} {tool} "$@"\n')
+    stub.write_text(f'#!/bin/sh\nexec {sys.executable} -S {Path(__file__).resolve()} {tool} "$@"\n')
     stub.chmod(0o755)
 
 
@@ -91,7 +86,7 @@ def option(args: list[str], flag: str) -> str | None:
     return None
 
 
-def main(tool: str, args: list[str]) -> int:  # noqa: C901 - one branch per tool, on purpose
+def main(tool: str, args: list[str]) -> int:
     state = load()
     with Path(os.environ["FAKEHOST_LOG"]).open("a") as log:
         log.write(" ".join([tool, *args]) + "\n")
@@ -210,7 +205,10 @@ def main(tool: str, args: list[str]) -> int:  # noqa: C901 - one branch per tool
         if args[0] == "--version":
             print(f"NVIDIA Container Toolkit CLI version {state.get('ctk_version', '1.18.0')}")
         elif args[:2] == ["runtime", "configure"]:
-            write("/etc/docker/daemon.json", '{"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}\n')
+            write(
+                "/etc/docker/daemon.json",
+                '{"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}\n',
+            )
         elif args[:2] == ["cdi", "generate"]:
             write(option(args, "--output") or "/dev/null", "cdiVersion: 0.5.0\n")
     elif tool == "docker":

@@ -96,6 +96,7 @@ write_file() {
 		ok "$path is up to date"
 		return 0
 	fi
+	ensure_dir "${path%/*}" 0755
 	_print_heredoc "install -m $mode /dev/stdin $path" "$content"
 	is_dry_run && return 0
 	printf '%s\n' "$content" | _as_root install -m "$mode" /dev/stdin "$target" ||
