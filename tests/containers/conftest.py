@@ -336,11 +336,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if getattr(placeholder, "originalname", None) != PLACEHOLDER:
             continue
         variant = placeholder.callspec.params["variant"]  # type: ignore[attr-defined]
+        module = placeholder.parent
+        assert module is not None
         replacements = []
         for case in run_in_image(pool, variant):
-            item = InnerCaseItem.from_parent(
-                placeholder.parent, name=f"{case.test_id}[{variant}]", case=case
-            )
+            item = InnerCaseItem.from_parent(module, name=f"{case.test_id}[{variant}]", case=case)
             for marker in placeholder.iter_markers():
                 if marker.name != "parametrize":
                     item.add_marker(marker.name)
