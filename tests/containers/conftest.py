@@ -31,6 +31,9 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # offline: never 
 
 import image_harness as harness
 
+from dlenv.errors import DlEnvError
+from dlenv.matrix import Matrix, load_matrix
+
 PLACEHOLDER = "test_in_image_suites"
 READY_TIMEOUT_S = 180
 
@@ -44,6 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="image variant to test (repeatable; default: base)",
     )
     group.addoption("--cuda", default="12.8", help="CUDA line of the image (default: 12.8)")
+    group.addoption(
+        "--reuse-image",
+        action="store_true",
+        help="test the existing dl-env:<variant>-cuda<line>-py* image as it is, without building",
+    )
     group.addoption(
         "--python",
         default=None,
@@ -84,7 +92,7 @@ class Pool:
     cases: dict[str, harness.InnerCase] = field(default_factory=dict)
     _client: Any = None
     _key_dir: Path | None = None
-    _matrix: dict[str, Any] | None = None
+    _matrix: Matrix | None = None
 
     def variants(self) -> list[str]:
         return requested_variants(self.config)
@@ -98,9 +106,9 @@ class Pool:
         return self._client
 
     @property
-    def matrix(self) -> dict[str, Any]:
+    def matrix(self) -> Matrix:
         if self._matrix is None:
-            self._matrix = harness.load_matrix()
+            self._matrix = load_matrix()
         return self._matrix
 
     def log(self, message: str) -> None:
@@ -113,14 +121,15 @@ class Pool:
 
     def image(self, variant: str) -> str:
         if variant not in self.images:
-            harness.variant_chain(self.matrix["variants"], variant)  # unknown variant → clear error
+            self.matrix.variant(variant)  # unknown variant → one-line error listing valid ones
             self.images[variant] = harness.ensure_image(
                 self.client,
-                self.matrix.get("image_name", "dl-env"),
+                self.matrix.image_name,
                 variant,
                 self.config.getoption("--cuda", default="12.8"),
                 self.config.getoption("--python", default=None),
                 self.log,
+                reuse=self.config.getoption("--reuse-image", default=False),
             )
         return self.images[variant]
 
@@ -257,7 +266,7 @@ def pool(request: pytest.FixtureRequest) -> Pool:
 def served(pool: Pool, variant: str) -> Served:
     try:
         return pool.serve(variant)
-    except harness.HarnessError as error:
+    except (harness.HarnessError, DlEnvError) as error:
         pytest.fail(str(error), pytrace=False)
 
 
@@ -300,7 +309,7 @@ class InnerCaseItem(pytest.Item):
 def run_in_image(pool: Pool, variant: str) -> list[harness.InnerCase]:
     """The variant's in-image results, or one failed case saying why there are none."""
     try:
-        chain = harness.variant_chain(pool.matrix["variants"], variant)
+        chain = [member.name for member in pool.matrix.chain(variant)]
         dirs = harness.suite_dirs(chain)
         served = pool.serve(variant)
         pool.log(f"running in-image suites {', '.join(dirs)} in {served.image}")
@@ -314,7 +323,7 @@ def run_in_image(pool: Pool, variant: str) -> list[harness.InnerCase]:
         elapsed = time.monotonic() - started
         pool.log(f"in-image suites for {variant}: {len(cases)} cases in {elapsed:.0f}s")
         return cases
-    except (harness.HarnessError, TimeoutError, OSError) as error:
+    except (harness.HarnessError, DlEnvError, TimeoutError, OSError) as error:
         return [
             harness.InnerCase(
                 variant, "suite", "run", 0, "failed", f"{type(error).__name__}: {error}"

@@ -27,7 +27,6 @@ from docker.types import DeviceRequest
 from testcontainers.core.container import DockerContainer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MATRIX_FILE = REPO_ROOT / "images" / "matrix.yaml"
 IMAGE_SUITES = REPO_ROOT / "tests" / "image"
 WORK_DIR = REPO_ROOT / ".work"
 DEFAULT_BASE_IMAGE = "dl-env/debian-base:bookworm"
@@ -44,21 +43,6 @@ class HarnessError(Exception):
 
 
 # --- pure helpers ----------------------------------------------------------------------------
-
-
-def variant_chain(variants: Mapping[str, Mapping[str, Any]], variant: str) -> list[str]:
-    """The variant and its ancestors, root first: ``full`` → ``[base, rapids, full]``."""
-    if variant not in variants:
-        known = ", ".join(sorted(variants))
-        raise HarnessError(f"unknown variant {variant!r}; the matrix defines: {known}")
-    chain: list[str] = []
-    current: str | None = variant
-    while current is not None:
-        if current in chain:
-            raise HarnessError(f"variant parents form a cycle: {' -> '.join([*chain, current])}")
-        chain.append(current)
-        current = variants[current].get("parent")
-    return list(reversed(chain))
 
 
 def suite_dirs(chain: Iterable[str], suites_root: Path = IMAGE_SUITES) -> list[str]:
@@ -153,14 +137,6 @@ def pytest_command(dirs: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
 # --- Docker-facing parts ---------------------------------------------------------------------
 
 
-def load_matrix() -> dict[str, Any]:
-    import yaml
-
-    with MATRIX_FILE.open() as stream:
-        matrix: dict[str, Any] = yaml.safe_load(stream)
-    return matrix
-
-
 def find_alias(client: docker.DockerClient, image_name: str, variant: str, cuda: str) -> list[str]:
     pattern = re.compile(re.escape(f"{image_name}:{variant}-cuda{cuda}-py") + r"[\d.]+$")
     return sorted(
@@ -178,39 +154,40 @@ def ensure_image(
     cuda: str,
     python: str | None,
     log: Callable[[str], None],
+    *,
+    reuse: bool = False,
 ) -> str:
-    """Reuse the variant's alias image, or build it (bootstrapping the base image if missing)."""
-    tags = [
-        t
-        for t in find_alias(client, image_name, variant, cuda)
-        if python is None or t.endswith(f"-py{python}")
-    ]
-    if len(tags) > 1:
-        raise HarnessError(
-            f"several images match {variant}/cuda{cuda}: {', '.join(tags)}; pass --python"
-        )
-    if tags:
-        log(f"reusing image {tags[0]}")
-        return tags[0]
-    base_image = os.environ.get("DLENV_BASE_IMAGE", DEFAULT_BASE_IMAGE)
-    steps = []
-    if base_image == DEFAULT_BASE_IMAGE and not client.images.list(name=DEFAULT_BASE_IMAGE):
-        steps.append(["invoke", "image.bootstrap-base"])
-    steps.append(
-        ["invoke", "image.build", "--variant", variant, "--cuda", cuda, "--base-image", base_image]
-    )
-    for step in steps:
-        log(f"building: {' '.join(step)}")
-        started = time.monotonic()
-        if subprocess.run(step, cwd=REPO_ROOT, check=False).returncode != 0:
-            raise HarnessError(f"`{' '.join(step)}` failed; run it by hand to see why")
-        log(f"done in {time.monotonic() - started:.0f}s")
-    tags = find_alias(client, image_name, variant, cuda)
+    """The image to test: built from the current sources (a cache hit when nothing changed),
+    or with ``reuse`` an existing alias image as it is (e.g. one pulled onto a GPU runner)."""
+
+    def matching() -> list[str]:
+        tags = find_alias(client, image_name, variant, cuda)
+        return [t for t in tags if python is None or t.endswith(f"-py{python}")]
+
+    if not reuse:
+        base_image = os.environ.get("DLENV_BASE_IMAGE", DEFAULT_BASE_IMAGE)
+        steps = []
+        if base_image == DEFAULT_BASE_IMAGE and not client.images.list(name=DEFAULT_BASE_IMAGE):
+            steps.append(["invoke", "image.bootstrap-base"])
+        build = ["invoke", "image.build", "--variant", variant, "--cuda", cuda]
+        build += ["--base-image", base_image] + (["--python", python] if python else [])
+        steps.append(build)
+        for step in steps:
+            log(f"building: {' '.join(step)}")
+            started = time.monotonic()
+            if subprocess.run(step, cwd=REPO_ROOT, check=False).returncode != 0:
+                raise HarnessError(f"`{' '.join(step)}` failed; run it by hand to see why")
+            log(f"done in {time.monotonic() - started:.0f}s")
+    tags = matching()
     if not tags:
         raise HarnessError(
-            f"the build succeeded but tagged no {alias_pattern(image_name, variant, cuda)}"
+            f"no image {alias_pattern(image_name, variant, cuda)}"
+            + ("" if not reuse else "; build it (`invoke image.build`) or drop --reuse-image")
         )
-    return tags[-1]
+    if len(tags) > 1:
+        raise HarnessError(f"several images match: {', '.join(tags)}; pass --python")
+    log(f"{'reusing' if reuse else 'testing'} image {tags[0]}")
+    return tags[0]
 
 
 def pytest_for_python(python: str) -> Path:

@@ -5,30 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import image_harness as harness
-import pytest
 
-VARIANTS = {"base": {}, "rapids": {"parent": "base"}, "full": {"parent": "rapids"}}
-
-
-def test_chain_lists_ancestors_root_first() -> None:
-    assert harness.variant_chain(VARIANTS, "full") == ["base", "rapids", "full"]
-    assert harness.variant_chain(VARIANTS, "base") == ["base"]
-
-
-def test_unknown_variant_names_the_known_ones() -> None:
-    with pytest.raises(harness.HarnessError, match=r"unknown variant 'ful'.*base, full, rapids"):
-        harness.variant_chain(VARIANTS, "ful")
-
-
-def test_cyclic_parents_are_reported() -> None:
-    with pytest.raises(harness.HarnessError, match="cycle"):
-        harness.variant_chain({"a": {"parent": "b"}, "b": {"parent": "a"}}, "a")
+from dlenv.matrix import load_matrix
 
 
 def test_matrix_chain_has_a_suite_folder_for_every_variant() -> None:
-    variants = harness.load_matrix()["variants"]
-    for variant in variants:
-        chain = harness.variant_chain(variants, variant)
+    matrix = load_matrix()
+    for variant in matrix.variants:
+        chain = [member.name for member in matrix.chain(variant)]
         assert harness.suite_dirs(chain) == chain, (
             f"tests/image lacks a folder for {variant}'s chain"
         )
