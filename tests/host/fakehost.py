@@ -10,6 +10,7 @@ command's stub into $FAKEHOST_BIN, so `command -v` sees what a real install woul
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -29,6 +30,7 @@ COMMANDS = {
     "akmods": "kmodgenca",
     "shim-signed": "update-secureboot-policy",
 }
+STDIN = ""  # gpg --dearmor input, read in __main__ before the lock
 PIN = re.compile(r"^(?P<name>.+?)[=-](?P<version>\d[\w.~+]*-\d+)$")
 
 
@@ -41,7 +43,10 @@ def load() -> dict[str, Any]:
 
 
 def save(state: dict[str, Any]) -> None:
-    Path(os.environ["FAKEHOST_STATE"]).write_text(json.dumps(state, indent=1, sort_keys=True))
+    path = Path(os.environ["FAKEHOST_STATE"])
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(state, indent=1, sort_keys=True))
+    partial.replace(path)
 
 
 def write(path: str, text: str) -> None:
@@ -200,7 +205,7 @@ def main(tool: str, args: list[str]) -> int:
             text = Path(args[-1]).read_text()
             print(f"fpr:::::::::{text.split()[-1]}:")
         elif "--dearmor" in args:
-            write(option(args, "-o") or "/dev/null", sys.stdin.read())
+            write(option(args, "-o") or "/dev/null", STDIN)
     elif tool == "nvidia-ctk":
         if args[0] == "--version":
             print(f"NVIDIA Container Toolkit CLI version {state.get('ctk_version', '1.18.0')}")
@@ -235,4 +240,9 @@ def main(tool: str, args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2:]))
+    # Stubs in one pipeline (curl | gpg) run at once: one state change at a time. gpg reads its
+    # input before taking the lock, or it would hold the lock that curl needs to write it.
+    STDIN = sys.stdin.read() if sys.argv[1] == "gpg" and "--dearmor" in sys.argv else ""
+    with Path(os.environ["FAKEHOST_STATE"] + ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sys.exit(main(sys.argv[1], sys.argv[2:]))
