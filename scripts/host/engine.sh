@@ -68,8 +68,14 @@ install_docker() {
 	if [ "$complete" = 1 ]; then
 		ok "Docker CE $(package_version docker-ce) is installed with the buildx and compose plugins"
 	else
-		# shellcheck disable=SC2046 # one word per package name
-		remove_installed $(docker_conflicts)
+		local conflict present=()
+		for conflict in $(docker_conflicts); do
+			package_installed "$conflict" && present+=("$conflict")
+		done
+		if [ ${#present[@]} -gt 0 ]; then
+			warn "Docker CE replaces ${present[*]} (they conflict); images and volumes in /var/lib/docker stay. To keep them instead, leave this step out (--skip engine)"
+			remove_installed "${present[@]}"
+		fi
 		case $(package_manager) in
 		apt) docker_repo_apt ;;
 		dnf) docker_repo_dnf ;;
