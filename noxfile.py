@@ -1,10 +1,10 @@
 """Test layers as nox sessions. `nox` with no arguments runs exactly what CI runs.
 
-    nox -s lint                      # ruff, mypy, shellcheck, hadolint, workflow schemas
-    nox -s unit                      # pure tests, no Docker needed
-    nox -s integration               # tests that need a Docker engine (no image builds)
-    nox -s images -- --variant full  # build (or reuse) images, run the in-image suites
-    nox -s gpu -- --variant full     # same, GPUs required: fails if none is usable
+nox -s lint                      # ruff, mypy, shellcheck, hadolint, workflow schemas
+nox -s unit                      # pure tests, no Docker needed
+nox -s integration               # tests that need a Docker engine (no image builds)
+nox -s images -- --variant full  # build (or reuse) images, run the in-image suites
+nox -s gpu -- --variant full     # same, GPUs required: fails if none is usable
 """
 
 from __future__ import annotations
