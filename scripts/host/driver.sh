@@ -5,10 +5,6 @@
 # Env: NVIDIA_KERNEL_MODULE=open|proprietary overrides the choice made from the GPU.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/common.sh
-. "$HERE/lib/common.sh"
-# shellcheck source=lib/detect.sh
-. "$HERE/lib/detect.sh"
 # shellcheck source=lib/steps.sh
 . "$HERE/lib/steps.sh"
 

@@ -5,10 +5,6 @@
 # --user (default: $SUDO_USER) is the account added to the docker group.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/common.sh
-. "$HERE/lib/common.sh"
-# shellcheck source=lib/detect.sh
-. "$HERE/lib/detect.sh"
 # shellcheck source=lib/steps.sh
 . "$HERE/lib/steps.sh"
 

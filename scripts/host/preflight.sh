@@ -3,10 +3,6 @@
 #   scripts/host/preflight.sh [--dry-run] [--engine docker|podman]
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/common.sh
-. "$HERE/lib/common.sh"
-# shellcheck source=lib/detect.sh
-. "$HERE/lib/detect.sh"
 # shellcheck source=lib/steps.sh
 . "$HERE/lib/steps.sh"
 

@@ -6,10 +6,6 @@
 # --rootless (docker): configure the calling user's rootless dockerd; run it as that user.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/common.sh
-. "$HERE/lib/common.sh"
-# shellcheck source=lib/detect.sh
-. "$HERE/lib/detect.sh"
 # shellcheck source=lib/steps.sh
 . "$HERE/lib/steps.sh"
 

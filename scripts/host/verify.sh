@@ -7,10 +7,6 @@
 #      DLENV_DOCTOR (default scripts/host/doctor.sh), the diagnosis run at the end.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/common.sh
-. "$HERE/lib/common.sh"
-# shellcheck source=lib/detect.sh
-. "$HERE/lib/detect.sh"
 # shellcheck source=lib/steps.sh
 . "$HERE/lib/steps.sh"
 

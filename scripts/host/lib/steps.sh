@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the globals set here are read by the step scripts
 # Pieces shared by the step scripts (preflight, driver, toolkit, engine, runtime, verify).
+# Sourcing this file also sources common.sh and detect.sh, which it builds on.
 #
 #   parse_step_args ARGS    --dry-run --engine docker|podman --user NAME --rootless -h
 #                           sets DLENV_DRY_RUN ENGINE TARGET_USER ROOTLESS
@@ -16,6 +17,12 @@
 #                           key must carry it or nothing is installed
 #   mok_enroll KEY          queue KEY (DER) for MOK enrollment unless enrolled; says what the
 #                           blue MOK Manager screen will ask on the next boot
+_steps_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$_steps_lib_dir/common.sh"
+# shellcheck source=detect.sh
+. "$_steps_lib_dir/detect.sh"
+
 
 # Docker's release key, as published on docs.docker.com.
 DOCKER_KEY_FINGERPRINT=060A61C51B558A7F742B77AAC52FEB6B621E9F35
