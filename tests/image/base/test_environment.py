@@ -29,9 +29,15 @@ CUDA_LIBRARY = re.compile(
     r"|cusparse|cusparseLt|nccl|nvrtc|nvrtc-builtins|nvJitLink|nvjpeg|cupti|nvToolsExt|cufile(?:_rdma)?"
     r"|npp\w*))\.so(?:\.[\d.]+)?$"
 )
-# Private copies a package loads by absolute path, never through the loader's search path, so
-# they cannot shadow the shared copy: Triton vendors CUPTI for its Proton profiler.
-PRIVATE_COPIES = re.compile(r"/site-packages/triton/backends/nvidia/lib/cupti/libcupti\.so")
+# Copies that do not count as duplicates:
+# - Triton vendors CUPTI for its Proton profiler and loads it by absolute path, never through
+#   the loader's search path, so it cannot shadow the shared copy;
+# - an nvidia/cuda `-base` image ships the CUDA runtime it was made for under /usr/local/cuda*;
+#   it is the base image's own (small) part, and the wheels load theirs by RPATH.
+PRIVATE_COPIES = re.compile(
+    r"/site-packages/triton/backends/nvidia/lib/cupti/libcupti\.so"
+    r"|^/usr/local/cuda[^/]*/.*/libcudart\.so"
+)
 # Top-level modules that are command-line tools for an optional framework the image does not
 # ship: importing them fails by design.
 OPTIONAL_TOOL_MODULES = {
@@ -280,3 +286,14 @@ def test_sshd_and_client_tools_are_installed() -> None:
     sshd = Path("/usr/sbin/sshd")
     assert sshd.is_file() and os.access(sshd, os.X_OK), f"{sshd} missing"
     assert shutil.which("ssh-keygen"), "ssh-keygen missing: the entrypoint needs it for host keys"
+
+
+@pytest.mark.image
+def test_no_build_secret_or_its_configuration_is_left_behind() -> None:
+    secrets_dir = Path("/run/secrets")
+    leftovers = sorted(str(p) for p in secrets_dir.rglob("*")) if secrets_dir.is_dir() else []
+    assert not leftovers, f"build secrets left in the image: {leftovers}"
+    apt_ca = Path("/etc/apt/apt.conf.d/99dl-env-ca")
+    assert not apt_ca.exists(), f"{apt_ca} (the build's CA configuration) is still in the image"
+    for name in ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE"):
+        assert "/run/secrets" not in os.environ.get(name, ""), f"{name} points at a build secret"
