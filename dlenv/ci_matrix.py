@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from dlenv.errors import DlEnvError
 from dlenv.matrix import Matrix
+from dlenv.text import format_table
 
 FORMATS = ("github", "json", "table")
 
@@ -59,8 +60,4 @@ def _table(entries: Sequence[dict[str, str]]) -> str:
     columns = ("name", "variant", "parent", "cuda", "python", "base_image")
     rows = [[column.upper() for column in columns]]
     rows += [[entry[column] or "-" for column in columns] for entry in entries]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+    return format_table(rows)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,6 @@ class Matrix:
     uv_version: str
     cuda_lines: Mapping[str, CudaLine]
     variants: Mapping[str, Variant]
-    lines_of: Mapping[tuple[str, ...], int] = field(default_factory=dict, repr=False)
 
     def variant(self, name: str) -> Variant:
         if name not in self.variants:
@@ -93,10 +92,8 @@ class Matrix:
 
     def chain(self, name: str) -> list[Variant]:
         """The variant and its ancestors, root first: chain("full") == [base, rapids, full]."""
-        chain = [self.variant(name)]
-        while chain[0].parent is not None:
-            chain.insert(0, self.variants[chain[0].parent])
-        return chain
+        self.variant(name)
+        return _ancestry(name, self.variants)
 
     def children(self, name: str) -> list[Variant]:
         return [v for v in self.variants.values() if v.parent == name]
@@ -131,34 +128,37 @@ def load_matrix(path: Path | None = None) -> Matrix:
         raise DlEnvError(
             f"cannot read matrix {source}: {error.strerror}", "check the path"
         ) from None
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise DlEnvError(f"{where}: invalid YAML: {problem}", "fix the YAML syntax") from None
+    finally:
+        loader.dispose()
     if node is None:
         raise DlEnvError(f"{source}:1: matrix is empty", "declare cuda_lines and variants")
     lines: dict[tuple[str, ...], int] = {}
-    data = _to_python(node, (), lines)
+    _record_lines(node, (), lines)
     return _validate(source, data, lines)
 
 
-def _to_python(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> Any:
-    """Convert a composed YAML node to plain data, remembering the line of every path."""
+def _record_lines(
+    node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]
+) -> None:
+    """Remember the line of every path (for a mapping entry, the line of its key)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _to_python(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, str(i)), lines) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(yaml.safe_dump(None)).construct_object(node)  # scalar
+            key = (*path, str(key_node.value))
+            _record_lines(value_node, key, lines)
+            lines[key] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, str(index)), lines)
 
 
 class _Checker:
@@ -286,7 +286,6 @@ def _validate(source: Path, data: Any, lines: Mapping[tuple[str, ...], int]) -> 
         uv_version=check.string(top.get("uv_version", "0.9.5"), ("uv_version",)) or "",
         cuda_lines=cuda_lines,
         variants=resolved,
-        lines_of=dict(lines),
     )
 
 
@@ -303,13 +302,14 @@ def _check_acyclic(name: str, variants: Mapping[str, Variant], check: _Checker) 
         current = variants[current].parent
 
 
-def _ancestry(name: str, variants: Mapping[str, Variant]) -> Iterator[Variant]:
+def _ancestry(name: str, variants: Mapping[str, Variant]) -> list[Variant]:
+    """The variant and its ancestors, root first (the parents are known to be acyclic)."""
     chain: list[Variant] = []
     current: str | None = name
     while current is not None:
         chain.insert(0, variants[current])
         current = variants[current].parent
-    yield from chain
+    return chain
 
 
 def _resolve(name: str, variants: Mapping[str, Variant]) -> Variant:

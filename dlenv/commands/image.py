@@ -20,6 +20,7 @@ from dlenv.errors import DlEnvError
 from dlenv.locks import package_version, require_lock
 from dlenv.matrix import Matrix, load_matrix
 from dlenv.runner import print_plan, run_plan
+from dlenv.text import format_table
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 BOOTSTRAP_SCRIPT = REPO_ROOT / "scripts" / "image" / "bootstrap-base.sh"
@@ -173,11 +174,7 @@ def list_(c: Context, cuda: str | None = None) -> None:
             rows.append(
                 (name, variant.parent or "-", line.name, pythons, torch, rapids, line.base_image)
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    print(format_table(rows))
     print()
     for name, variant in matrix.variants.items():
         print(f"{name}: {variant.description}")
